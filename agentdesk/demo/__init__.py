@@ -1,0 +1,1 @@
+"""AgentDesk demo layer."""

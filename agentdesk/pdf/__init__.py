@@ -1,0 +1,1 @@
+"""AgentDesk pdf layer."""
