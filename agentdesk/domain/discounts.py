@@ -192,9 +192,9 @@ def definition_problems(d: DiscountDefinition) -> list[ValidationError]:
         bad("name", "name is required")
     if d.version < 1:
         bad("version", "version must be 1 or more")
-    if d.expiration_date is not None and d.expiration_date < d.effective_date:
+    if d.expiration_date is not None and d.expiration_date <= d.effective_date:
         bad("expiration_date",
-            f"expiration date must be on or after the effective date {format_date(d.effective_date)}")
+            f"expiration date must be after the effective date {format_date(d.effective_date)}")
 
     # Value: exactly the fields of the chosen kind, each in range.
     kind = d.value_kind

@@ -109,7 +109,7 @@ def test_validate_raises_the_first_problem_with_a_readable_message() -> None:
 
 def test_expiration_message_names_the_effective_date() -> None:
     problems = definition(expiration_date=date(2025, 1, 1)).problems()
-    assert [str(p) for p in problems] == ["expiration date must be on or after the effective date 01/01/2026"]
+    assert [str(p) for p in problems] == ["expiration date must be after the effective date 01/01/2026"]
 
 
 def test_several_problems_are_all_reported() -> None:
@@ -128,3 +128,8 @@ def test_matching_items_applies_main_service_and_product_criteria() -> None:
     assert matching_items(replace(scenario1(), main_service_only=False), items) == (MAIN, EXTRA_PACKAGE)
     assert matching_items(scenario2(), items) == (INSTALL,)
     assert matching_items(definition(), items) == items
+
+
+def test_expiration_on_the_effective_date_is_refused_like_the_database_does() -> None:
+    problems = definition(expiration_date=date(2026, 1, 1)).problems()
+    assert [p.field for p in problems] == ["expiration_date"]
