@@ -117,7 +117,7 @@ def test_several_problems_are_all_reported() -> None:
 
 
 def test_valid_edge_values_are_accepted() -> None:
-    assert definition(percentage=D(100), expiration_date=date(2026, 1, 1)).problems() == []
+    assert definition(percentage=D(100), expiration_date=date(2026, 1, 2)).problems() == []
     assert definition(edifice_type=EdificeType.TERM, term_days=15, multiplier=D("0.10"),
                       step_cap=D("5.00")).problems() == []
 

@@ -76,7 +76,7 @@ def definitions(draw: st.DrawFn, code: str, today: date) -> DiscountDefinition:
     kind = draw(st.sampled_from(list(ValueKind)))
     # Mostly already effective on `today`, sometimes not yet; the expiration may fall either side of it.
     effective = today - timedelta(days=draw(st.integers(-60, 500)))
-    expiration = draw(maybe(st.integers(0, 800).map(lambda n: effective + timedelta(days=n))))
+    expiration = draw(maybe(st.integers(1, 800).map(lambda n: effective + timedelta(days=n))))
     fields: dict[str, Any] = {}
     if kind is ValueKind.PERCENTAGE:
         fields["percentage"] = draw(st.integers(1, 10000).map(lambda c: Decimal(c) * CENT))
