@@ -162,10 +162,13 @@ def _apply_scripts(conn: Connection, log: Callable[[str], None]) -> None:
     applied = dict(conn.execute(text("SELECT name, checksum FROM schema_script")).all())
     raw = conn.connection.dbapi_connection
     assert raw is not None
+    rerun_rest = False
     for script in sql_scripts():
         checksum = _checksum(script, head)
-        if applied.get(script.name) == checksum:
+        # A script may revoke what later ones grant, so once one runs, every later one runs again too.
+        if applied.get(script.name) == checksum and not rerun_rest:
             continue
+        rerun_rest = True
         with raw.cursor() as cur:  # a script holds many statements and dollar quotes: send it whole
             cur.execute(script.read_text(encoding="utf-8"))
         conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agentdesk.db.models.base import Base
 from agentdesk.db.models.billing import (
     BillingRun,
+    BillingRunProblem,
     DiscountApplication,
     Invoice,
     InvoiceCounter,
@@ -43,6 +44,7 @@ __all__ = [
     "BillingItem",
     "BillingItemRecord",
     "BillingRun",
+    "BillingRunProblem",
     "CompanySettings",
     "Customer",
     "DiscountApplication",
