@@ -68,7 +68,7 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     command, rest = argv[0], argv[1:]
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs before anything checks the version
         print("dev.py: AgentDesk needs Python 3.11 or newer", file=sys.stderr)
         return 2
     ensure_qt_system_libs()

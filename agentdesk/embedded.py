@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,8 @@ def start(root: Path, *, unsafe_fast: bool = False, delete_on_exit: bool = False
             "or set AGENTDESK_DATABASE_URL to a shared server"
         ) from None
 
+    # pgserver asks platformdirs for a runtime folder, which warns where XDG_RUNTIME_DIR is unset (CI).
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     root.mkdir(parents=True, exist_ok=True)
     pgdata = root / "pgdata"
     try:
@@ -103,6 +106,7 @@ def start(root: Path, *, unsafe_fast: bool = False, delete_on_exit: bool = False
         try:
             password = _secret_path(root).read_text().strip()
         except FileNotFoundError:
+            handle.cleanup()  # we cannot use it: don't keep it running for nobody
             raise EmbeddedServerError(
                 f"The embedded server's superuser password file {_secret_path(root)} is missing: "
                 "restore it, or move the data folder aside to start afresh"

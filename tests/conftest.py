@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from credentials import PASSWORD  # tests/ is on sys.path (rootdir conftest), like builders
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
@@ -30,7 +31,6 @@ from agentdesk.services import users as user_service
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 TEMPLATE = "agentdesk_test_template"
-PASSWORD = "correct-horse-battery"
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,9 @@ def database_name(pg_server: PgServer, template_db: str) -> Iterator[str]:
     engine = create_engine(pg_server.admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+        # A clone gets PostgreSQL's default database permissions: give it the ones `db upgrade` sets.
+        conn.execute(text(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC'))
+        conn.execute(text(f'GRANT CONNECT ON DATABASE "{name}" TO {", ".join(migrate.GROUP_ROLES)}'))
     try:
         yield name
     finally:
@@ -131,7 +134,7 @@ def database_url(pg_server: PgServer, database_name: str) -> URL:
 def settings(database_url: URL, tmp_path: Path) -> Settings:
     """Settings that point at the test database, as `--database-url` would."""
     return Settings(
-        database_url=database_url.set(username=None, password=None),
+        database_url=database_url,  # with the installer's credentials, as an administrator's --database-url
         source="--database-url",
         data_dir=tmp_path / "data",
         outbox_dir=tmp_path / "outbox",

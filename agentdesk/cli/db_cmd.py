@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sqlalchemy import create_engine
+from sqlalchemy.exc import DBAPIError
 
 from agentdesk import bootstrap
 from agentdesk.cli.common import settings_from
@@ -22,7 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def upgrade_command(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    migrate.upgrade(bootstrap.installer_url(settings), log=print)
+    url = bootstrap.installer_url(settings)
+    try:
+        migrate.upgrade(url, log=print)
+    except DBAPIError as exc:  # could not even connect (errors after connecting are MigrationError)
+        raise bootstrap.ConnectionFailed(bootstrap.describe_connect_error(exc, url)) from None
     return 0
 
 

@@ -133,7 +133,8 @@ def upgrade(installer_url: URL, *, log: Callable[[str], None] = lambda _m: None)
             database = conn.execute(text("SELECT current_database()")).scalar_one()
             conn.execute(text(f'ALTER DATABASE "{database}" OWNER TO {OWNER_ROLE}'))
             conn.execute(text(f'REVOKE ALL ON DATABASE "{database}" FROM PUBLIC'))
-            conn.execute(text(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO {", ".join(GROUP_ROLES)}'))
+            # No TEMPORARY: a temp table named like a real one would shadow it inside the guards' queries.
+            conn.execute(text(f'GRANT CONNECT ON DATABASE "{database}" TO {", ".join(GROUP_ROLES)}'))
             conn.execute(text(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}"))
             conn.execute(text(f"SET ROLE {OWNER_ROLE}"))
             cfg = alembic_config()
@@ -159,7 +160,7 @@ def _apply_scripts(conn: Connection, log: Callable[[str], None]) -> None:
         )
     )
     head = head_revision()
-    applied = dict(conn.execute(text("SELECT name, checksum FROM schema_script")).all())
+    applied: dict[str, str] = dict(conn.execute(text("SELECT name, checksum FROM schema_script")).all())  # type: ignore[arg-type]
     raw = conn.connection.dbapi_connection
     assert raw is not None
     rerun_rest = False
@@ -169,8 +170,11 @@ def _apply_scripts(conn: Connection, log: Callable[[str], None]) -> None:
         if applied.get(script.name) == checksum and not rerun_rest:
             continue
         rerun_rest = True
-        with raw.cursor() as cur:  # a script holds many statements and dollar quotes: send it whole
+        cur = raw.cursor()  # a script holds many statements and dollar quotes: send it whole
+        try:
             cur.execute(script.read_text(encoding="utf-8"))
+        finally:
+            cur.close()
         conn.execute(
             text(
                 "INSERT INTO schema_script (name, checksum) VALUES (:n, :c) "

@@ -17,7 +17,7 @@ CREATE OR REPLACE FUNCTION app_in_unit(p_unit_id integer) RETURNS boolean
 LANGUAGE sql STABLE AS $$
     SELECT EXISTS (
         SELECT 1 FROM user_unit uu JOIN app_user u ON u.id = uu.user_id
-        WHERE u.role_name = session_user AND u.active AND uu.unit_id = p_unit_id)
+        WHERE u.role_name = (session_user::text COLLATE "default") AND u.active AND uu.unit_id = p_unit_id)
 $$;
 
 -- Stamps "who" and "when" columns from the session on INSERT, and keeps them on UPDATE, whatever the
@@ -349,7 +349,9 @@ $$;
 -- ---------------------------------------------------------------------------------------------------
 ALTER TABLE draft ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS own_drafts ON draft;
-CREATE POLICY own_drafts ON draft USING (owner = session_user) WITH CHECK (owner = session_user);
+-- session_user is of type name (collation "C"): compare as default-collated text so the index serves it.
+CREATE POLICY own_drafts ON draft USING (owner = (session_user::text COLLATE "default"))
+    WITH CHECK (owner = (session_user::text COLLATE "default"));
 
 -- ---------------------------------------------------------------------------------------------------
 -- Users: login roles are created only through these functions, and only by administrators
@@ -447,7 +449,7 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM PUBLIC, agentdesk_csr, agentde
 GRANT USAGE ON SCHEMA public TO agentdesk_csr, agentdesk_manager, agentdesk_accounting, agentdesk_admin;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO agentdesk_csr, agentdesk_manager, agentdesk_accounting, agentdesk_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO agentdesk_csr, agentdesk_manager, agentdesk_accounting, agentdesk_admin;
-REVOKE SELECT ON schema_script, alembic_version FROM agentdesk_csr, agentdesk_manager, agentdesk_accounting;
+-- schema_script and alembic_version stay readable: every person's sign-in checks the schema revision.
 
 -- Front line (every group works tickets): tickets, notes, drafts, offers, discounts to be approved, outbox.
 GRANT INSERT, UPDATE ON ticket, offer, adhoc_discount TO agentdesk_csr, agentdesk_manager, agentdesk_accounting, agentdesk_admin;

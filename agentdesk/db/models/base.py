@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from sqlalchemy import CheckConstraint, DateTime, MetaData, Numeric, String, Text, func
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -34,7 +34,8 @@ Name = Annotated[str, mapped_column(String(200))]
 LongText = Annotated[str, mapped_column(Text)]
 
 
-def created_at_column() -> Timestamp:  # type: ignore[valid-type]
+def created_at_column() -> MappedColumn[dt.datetime]:
+    """A timestamptz column the database fills with now() (and a trigger may keep from being forged)."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
 
 
