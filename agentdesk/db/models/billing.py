@@ -53,6 +53,28 @@ class BillingRun(Base):
     amount_billed: Mapped[Money] = mapped_column(server_default="0")
     amount_discounted: Mapped[Money] = mapped_column(server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Progress, written in each batch's transaction: customers to bill when the latest pass began, customers
+    # invoiced so far and the keyset position (highest customer id handled by the latest committed batch).
+    customers_total: Mapped[int] = mapped_column(Integer, server_default="0")
+    customers_done: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_customer_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BillingRunProblem(Base):
+    """A customer a billing run could not invoice (e.g. no billing address), and why.
+
+    One row per run and customer; deleted again in the batch that finally invoices the customer, so the
+    table always lists exactly what is still unbilled for a reason someone must fix.
+    """
+
+    __tablename__ = "billing_run_problem"
+    __table_args__ = (UniqueConstraint("billing_run_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    billing_run_id: Mapped[int] = mapped_column(ForeignKey("billing_run.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    message: Mapped[str] = mapped_column(Text)
+    noted_at: Mapped[Timestamp] = created_at_column()
 
 
 class InvoiceCounter(Base):
@@ -83,6 +105,7 @@ class Invoice(Base):
         ),
         CheckConstraint("gross_total = net_total + tax_total", name="gross_is_net_plus_tax"),
         CheckConstraint("term_discount_amount >= 0", name="term_discount_non_negative"),
+        CheckConstraint("cumulative_discount_amount >= 0", name="cumulative_discount_non_negative"),
         # Exactly once: one invoice per customer per billing run.
         Index(
             "uq_invoice_run_customer",
@@ -115,6 +138,9 @@ class Invoice(Base):
     discount_total: Mapped[Money] = mapped_column(server_default="0")
     term_discount_amount: Mapped[Money] = mapped_column(server_default="0")
     term_discount_date: Mapped[dt.date | None] = mapped_column(Date)
+    # EDIFICE cumulative term: printed on the bill and taken at payment whatever the payment date.
+    cumulative_discount_amount: Mapped[Money] = mapped_column(server_default="0")
+    note: Mapped[str | None] = mapped_column(Text)  # printed on the document (e.g. why a credit note was issued)
     paid_total: Mapped[Money] = mapped_column(server_default="0")
     issued_by: Mapped[str | None] = mapped_column(String(63))
     issued_at: Mapped[Timestamp | None]
@@ -162,6 +188,15 @@ class DiscountApplication(Base):
     __tablename__ = "discount_application"
     __table_args__ = (
         UniqueConstraint("discount_id", "billing_item_id", "period_start"),
+        # Automatic (definition-based) applications have no discount row: the same exactly-once key for them.
+        Index(
+            "uq_discount_application_auto",
+            "definition_id",
+            "billing_item_id",
+            "period_start",
+            unique=True,
+            postgresql_where=text("discount_id IS NULL"),
+        ),
         CheckConstraint("amount >= 0", name="amount_non_negative"),
     )
 
@@ -195,6 +230,7 @@ class Payment(Base):
 
 __all__ = [
     "BillingRun",
+    "BillingRunProblem",
     "DiscountApplication",
     "Invoice",
     "InvoiceCounter",
