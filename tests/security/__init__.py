@@ -1,0 +1,1 @@
+"""Red-team tests: raw SQL over real connections as each application role."""
