@@ -128,8 +128,10 @@ def _summary(r: Any) -> InvoiceSummary:
 def list_invoices(db: Database, *, customer_id: int | None = None, state: str | None = None,
                   kind: str | None = None, period: str | None = None, billing_run_id: int | None = None,
                   unpaid_only: bool = False, search: str | None = None, limit: int = 200,
-                  after_id: int | None = None) -> list[InvoiceSummary]:
-    """Invoices newest first, filtered; page with ``after_id`` (the last id of the previous page)."""
+                  after_id: int | None = None, min_total: Decimal | None = None,
+                  max_total: Decimal | None = None) -> list[InvoiceSummary]:
+    """Invoices newest first, filtered (the amount bounds apply to the gross total, inclusive); page with
+    ``after_id`` (the last id of the previous page)."""
     where = ["TRUE"]
     params: dict[str, Any] = {"n": max(1, min(limit, 10_000))}
     if customer_id is not None:
@@ -158,6 +160,14 @@ def list_invoices(db: Database, *, customer_id: int | None = None, state: str | 
         where.append("(c.account_number ILIKE :q OR i.buyer_name ILIKE :q OR "
                      "(i.series || '-' || lpad(i.number::text, 6, '0')) ILIKE :q)")
         params["q"] = f"%{search.strip()}%"
+    if min_total is not None and max_total is not None and max_total < min_total:
+        raise ValidationError("max_total", "The upper amount must not be below the lower amount")
+    if min_total is not None:
+        where.append("i.gross_total >= :lo")
+        params["lo"] = min_total
+    if max_total is not None:
+        where.append("i.gross_total <= :hi")
+        params["hi"] = max_total
     if after_id is not None:
         where.append("i.id < :after")
         params["after"] = after_id

@@ -198,3 +198,12 @@ def test_payment_on_a_credited_invoice_is_refused(term_invoice, accounting):
     invoices.create_credit_note(accounting, term_invoice.id, "duplicate")
     with pytest.raises(RuleViolation, match="issued invoices only"):
         payments.record_payment(accounting, term_invoice.id, Decimal("1.00"), "EUR", term_invoice.issue_date)
+
+
+def test_list_filters_by_gross_amount_in_the_database(discounted_invoice, accounting):
+    total = discounted_invoice.gross_total  # 11.78: 9.90 after the discount, plus VAT
+    assert [i.id for i in invoices.list_invoices(accounting, min_total=total, max_total=total)] == [discounted_invoice.id]
+    assert invoices.list_invoices(accounting, min_total=total + Decimal("0.01")) == []
+    assert invoices.list_invoices(accounting, max_total=total - Decimal("0.01")) == []
+    with pytest.raises(ValidationError, match="must not be below"):
+        invoices.list_invoices(accounting, min_total=Decimal("10"), max_total=Decimal("5"))

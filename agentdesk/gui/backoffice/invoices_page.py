@@ -357,10 +357,8 @@ class InvoicesPage(BackofficePage):
         db = self.db
 
         def load() -> list[InvoiceSummary]:
-            rows = invoice_service.list_invoices(db, state=state, kind=kind, period=period, unpaid_only=unpaid,
-                                                 search=search, limit=LIST_LIMIT)
-            # The amount bounds narrow the newest matches here (the service filters by everything else).
-            return [r for r in rows if (lo is None or r.gross_total >= lo) and (hi is None or r.gross_total <= hi)]
+            return invoice_service.list_invoices(db, state=state, kind=kind, period=period, unpaid_only=unpaid,
+                                                 search=search, limit=LIST_LIMIT, min_total=lo, max_total=hi)
 
         self.call(load, self._show, describe="load the invoices")
 
