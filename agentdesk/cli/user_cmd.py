@@ -18,6 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     add.add_argument("--display-name", help="the person's full name")
     add.add_argument("--email")
     add.set_defaults(handler=add_command)
+    change = sub.add_parser("set", help="change a user's role or units")
+    change.add_argument("name")
+    change.add_argument("--role", choices=users.ROLES)
+    change.add_argument("--unit", action="append", metavar="CODE", help="unit code (repeatable; replaces the units)")
+    change.add_argument("--no-units", action="store_true", help="remove the user from every unit")
+    change.set_defaults(handler=set_command)
     lst = sub.add_parser("list", help="list users")
     lst.set_defaults(handler=list_command)
     for action, active in (("disable", False), ("enable", True)):
@@ -73,4 +79,15 @@ def password_command(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(f"password changed for {args.name}")
+    return 0
+
+
+def set_command(args: argparse.Namespace) -> int:
+    units = () if args.no_units else (tuple(args.unit) if args.unit else None)
+    db = open_database(args)
+    try:
+        info = users.update_user(db, args.name, role=args.role, units=units)
+    finally:
+        db.dispose()
+    print(f"{info.name}: {info.role}{', ' + ', '.join(info.units) if info.units else ', no units'}")
     return 0

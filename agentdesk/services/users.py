@@ -47,6 +47,18 @@ def add_user(
     return get_user(db, name)
 
 
+def update_user(db: Database, name: str, *, role: str | None = None, units: tuple[str, ...] | None = None) -> UserInfo:
+    """Change a person's role (their group) and/or units; None leaves that part as it is."""
+    if role is not None and role not in ROLES:
+        raise ValidationError("role", f"Role must be one of {', '.join(ROLES)}")
+    with db.session() as s:
+        s.execute(
+            text("SELECT admin_update_user(:n, :r, :u)"),
+            {"n": name, "r": role, "u": list(units) if units is not None else None},
+        )
+    return get_user(db, name)
+
+
 def set_active(db: Database, name: str, active: bool) -> None:
     with db.session() as s:
         s.execute(text("SELECT admin_set_user_active(:n, :a)"), {"n": name, "a": active})

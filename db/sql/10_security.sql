@@ -434,11 +434,51 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION admin_update_user(p_name text, p_role text, p_unit_codes text[]) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    person app_user%ROWTYPE;
+    unit_code text;
+    found_unit integer;
+BEGIN
+    IF NOT pg_has_role(session_user, 'agentdesk_admin', 'member') THEN
+        RAISE EXCEPTION 'Only an administrator can change a user''s role or units' USING ERRCODE = 'AD001';
+    END IF;
+    SELECT * INTO person FROM app_user WHERE role_name = p_name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'There is no user "%"', p_name USING ERRCODE = 'AD004';
+    END IF;
+    IF p_role IS NOT NULL AND p_role <> person.role THEN
+        IF p_role NOT IN ('csr', 'manager', 'accounting', 'admin') THEN
+            RAISE EXCEPTION 'Role must be csr, manager, accounting or admin' USING ERRCODE = 'AD003', DETAIL = 'role';
+        END IF;
+        IF p_name = session_user AND person.role = 'admin' THEN
+            RAISE EXCEPTION 'You cannot take away your own administrator role' USING ERRCODE = 'AD002';
+        END IF;
+        EXECUTE format('REVOKE %I FROM %I', 'agentdesk_' || person.role, p_name);
+        EXECUTE format('GRANT %I TO %I', 'agentdesk_' || p_role, p_name);
+        UPDATE app_user SET role = p_role WHERE id = person.id;
+    END IF;
+    IF p_unit_codes IS NOT NULL THEN
+        DELETE FROM user_unit WHERE user_id = person.id;
+        FOREACH unit_code IN ARRAY p_unit_codes LOOP
+            SELECT u.id INTO found_unit FROM unit u WHERE u.code = unit_code;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'There is no unit "%"', unit_code USING ERRCODE = 'AD003', DETAIL = 'unit';
+            END IF;
+            INSERT INTO user_unit (user_id, unit_id) VALUES (person.id, found_unit) ON CONFLICT DO NOTHING;
+        END LOOP;
+    END IF;
+END
+$$;
+
 REVOKE ALL ON FUNCTION admin_add_user(text, text, text, text, text[], text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION admin_update_user(text, text, text[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION admin_set_user_active(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION admin_set_password(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION admin_add_user(text, text, text, text, text[], text) TO agentdesk_admin;
 GRANT EXECUTE ON FUNCTION admin_set_user_active(text, boolean) TO agentdesk_admin;
+GRANT EXECUTE ON FUNCTION admin_update_user(text, text, text[]) TO agentdesk_admin;
 GRANT EXECUTE ON FUNCTION admin_set_password(text, text) TO agentdesk_admin, agentdesk_csr, agentdesk_manager, agentdesk_accounting;
 
 -- ---------------------------------------------------------------------------------------------------

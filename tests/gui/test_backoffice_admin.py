@@ -239,3 +239,23 @@ def test_add_unit_and_refusal_for_duplicates(qtbot, context_as, installer) -> No
     assert any(u.code == "business_save" and u.is_service_queue for u in routing_service.list_units(installer))
     with pytest.raises(ValidationError):
         routing_service.create_unit(installer, "business_save", "Again", is_service_queue=False)
+
+
+def test_change_an_existing_users_role_and_units(qtbot, context_as, installer, test_users) -> None:  # type: ignore[no-untyped-def]
+    from agentdesk.gui.backoffice.users_page import UserChangeDialog
+
+    context = context_as("admin")
+    page = open_page(qtbot, UsersPage(context), lambda p: p.user_model.rowCount() >= 8)
+    name = test_users["csr2"].name
+    row = next(i for i, u in enumerate(page.user_model.rows()) if u.name == name)
+    page.user_table.selectRow(row)
+    assert page.change_button.isEnabled()
+
+    dialog = UserChangeDialog(page.user_model.row(row), page.units, page)
+    qtbot.addWidget(dialog)
+    dialog.role.setCurrentIndex(dialog.role.findData("manager"))
+    assert dialog.chosen() == ("manager", ("retention",))  # units preselected from the user
+    page.apply_user_change(page.user_model.row(row), *dialog.chosen())
+    qtbot.waitUntil(lambda: user_service.get_user(installer, name).role == "manager", timeout=10_000)
+    idle(qtbot, context)
+    assert page.banner.kind == "success" and "is now" in page.banner.text

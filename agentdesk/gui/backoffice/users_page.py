@@ -13,6 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -48,6 +50,40 @@ from agentdesk.services.users import UserInfo
 
 _NAME = re.compile(r"^[a-z][a-z0-9_.]{2,62}$")
 MIN_PASSWORD = 8
+
+
+class UserChangeDialog(QDialog):
+    """Pick a person's new role and units; the page applies them with one service call."""
+
+    def __init__(self, user: UserInfo, units: list[UnitInfo], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Role and units of {user.display_name}")
+        self.role = QComboBox()
+        for role in user_service.ROLES:
+            self.role.addItem(ROLE_LABELS[role], role)
+        self.role.setCurrentIndex(list(user_service.ROLES).index(user.role))
+        self.units = QListWidget()
+        for u in units:
+            item = QListWidgetItem(u.name + (" (queue)" if u.is_service_queue else ""))
+            item.setData(Qt.ItemDataRole.UserRole, u.code)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if u.code in user.units else Qt.CheckState.Unchecked)
+            self.units.addItem(item)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("&Role", self.role)
+        form.addRow("&Units", self.units)
+        form.addRow(buttons)
+
+    def chosen(self) -> tuple[str, tuple[str, ...]]:
+        codes = tuple(
+            str(self.units.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.units.count())
+            if self.units.item(i).checkState() == Qt.CheckState.Checked
+        )
+        return str(self.role.currentData()), codes
 
 
 def user_problems(name: str, display_name: str, role: str, units: list[UnitInfo], password: str,
@@ -106,6 +142,9 @@ class UsersPage(BackofficePage):
         self.user_model.set_muted(lambda u: not u.active)
         self.user_table = make_table(self.user_model, stretch=3)
         self.user_table.selectionModel().selectionChanged.connect(self._user_selected)
+        self.change_button = QPushButton("Change role and units…")
+        self.change_button.setEnabled(False)
+        self.change_button.clicked.connect(self.change_user)
         self.toggle_button = QPushButton("Disable user")
         self.toggle_button.setEnabled(False)
         self.toggle_button.clicked.connect(self.toggle_active)
@@ -157,6 +196,7 @@ class UsersPage(BackofficePage):
         left.addWidget(self.user_table, 1)
         row = QHBoxLayout()
         row.addStretch(1)
+        row.addWidget(self.change_button)
         row.addWidget(self.toggle_button)
         left.addLayout(row)
         left_host = QWidget()
@@ -303,9 +343,11 @@ class UsersPage(BackofficePage):
         rows = selected_rows(self.user_table)
         if not rows:
             self.toggle_button.setEnabled(False)
+            self.change_button.setEnabled(False)
             return
         user = self.user_model.row(rows[0])
         self.toggle_button.setEnabled(True)
+        self.change_button.setEnabled(True)
         self.toggle_button.setText("Disable user" if user.active else "Enable user")
 
     def toggle_active(self) -> None:
@@ -327,6 +369,30 @@ class UsersPage(BackofficePage):
                     self.user_table.selectRow(row)
             what = "enabled: they can sign in again" if make_active else "disabled: they can no longer sign in"
             self.say(f"User '{user.name}' {what}.")
+
+        self.call(work, done, describe="change the user")
+
+    def change_user(self) -> None:
+        rows = selected_rows(self.user_table)
+        if not rows:
+            return
+        user = self.user_model.row(rows[0])
+        dialog = UserChangeDialog(user, self.units, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.apply_user_change(user, *dialog.chosen())
+
+    def apply_user_change(self, user: UserInfo, role: str, units: tuple[str, ...]) -> None:
+        db = self.db
+
+        def work() -> tuple[list[UserInfo], list[UnitInfo]]:
+            user_service.update_user(db, user.name, role=role, units=units)
+            return user_service.list_users(db), routing_service.list_units(db)
+
+        def done(result: tuple[list[UserInfo], list[UnitInfo]]) -> None:
+            self._show(result)
+            self.say(f"User '{user.name}' is now {ROLE_LABELS.get(role, role)}"
+                     f"{' in ' + ', '.join(units) if units else ' with no unit'}; it applies at their next sign-in.")
 
         self.call(work, done, describe="change the user")
 
