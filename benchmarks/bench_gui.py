@@ -179,9 +179,9 @@ def pct(values: list[float], p: float) -> float:
 COLD_START = r"""
 import argparse, sys, time
 t0 = float(sys.argv[1])
-if sys.argv[2] == "cli":  # as the `agentdesk` command starts: every CLI module is imported to build the parser
-    from agentdesk.cli import build_parser
-    args = build_parser().parse_args([])
+if sys.argv[2] == "cli":  # as `agentdesk` with no command starts: main() recognises the desktop first
+    from agentdesk.cli import _desktop_args
+    args = _desktop_args([])
 else:  # the desktop alone
     args = argparse.Namespace(database_url=None, user=None)
 from agentdesk.gui.app import base_settings, create_application
