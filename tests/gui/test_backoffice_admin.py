@@ -245,8 +245,10 @@ def test_change_an_existing_users_role_and_units(qtbot, context_as, installer, t
     from agentdesk.gui.backoffice.users_page import UserChangeDialog
 
     context = context_as("admin")
-    page = open_page(qtbot, UsersPage(context), lambda p: p.user_model.rowCount() >= 8)
-    name = test_users["csr2"].name
+    # A login of this test's own: roles are cluster-wide, so changing a shared test role would leak.
+    name = f"promoted_{test_users['admin'].name.split('_')[-1]}"
+    user_service.add_user(installer, name, role="csr", password="long enough pass", units=("retention",))
+    page = open_page(qtbot, UsersPage(context), lambda p: p.user_model.rowCount() >= 9)
     row = next(i for i, u in enumerate(page.user_model.rows()) if u.name == name)
     page.user_table.selectRow(row)
     assert page.change_button.isEnabled()
