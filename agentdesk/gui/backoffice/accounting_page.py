@@ -36,6 +36,7 @@ from agentdesk.gui.backoffice.common import (
     label,
     make_table,
     money,
+    select_rows,
     selected_rows,
 )
 from agentdesk.services import accounting as accounting_service
@@ -166,10 +167,7 @@ class AccountingPage(BackofficePage):
         keep = {t.id for t in self.selected()}
         self.tickets.set_rows(rows)
         fit_columns(self.table)
-        flags = self.table.selectionModel().SelectionFlag
-        for i, t in enumerate(rows):
-            if t.id in keep:
-                self.table.selectionModel().select(self.tickets.index(i, 0), flags.Select | flags.Rows)
+        select_rows(self.table, (i for i, t in enumerate(rows) if t.id in keep))
         n = len(rows)
         self.count_label.setText(f"{n} ticket{'s' if n != 1 else ''} in the queue" if n else "The queue is empty")
         self.sig_badge_changed.emit(str(n) if n else "")

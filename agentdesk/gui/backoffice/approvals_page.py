@@ -39,6 +39,7 @@ from agentdesk.gui.backoffice.common import (
     make_table,
     money,
     percent,
+    select_rows,
     selected_rows,
 )
 from agentdesk.services import approvals as approvals_service
@@ -192,12 +193,7 @@ class ApprovalsPage(BackofficePage):
         keep = {p.discount_id for p in self.selected()}
         self.model.set_rows(rows)
         fit_columns(self.table)
-        for i, p in enumerate(rows):
-            if p.discount_id in keep:
-                self.table.selectionModel().select(
-                    self.model.index(i, 0),
-                    self.table.selectionModel().SelectionFlag.Select | self.table.selectionModel().SelectionFlag.Rows,
-                )
+        select_rows(self.table, (i for i, p in enumerate(rows) if p.discount_id in keep))
         n = len(rows)
         self.count_label.setText(f"{n} discount{'s' if n != 1 else ''} waiting" if n else "Nothing waits for you")
         self.sig_badge_changed.emit(str(n) if n else "")

@@ -238,6 +238,15 @@ def selected_rows(view: QTableView) -> list[int]:
     return sorted({index.row() for index in selection.selectedRows()})
 
 
+def select_rows(view: QTableView, rows: Iterable[int]) -> None:
+    """Add whole rows to the view's selection (e.g. to keep a selection across a reload)."""
+    selection = view.selectionModel()
+    model = view.model()
+    flags = selection.SelectionFlag.Select | selection.SelectionFlag.Rows
+    for row in rows:
+        selection.select(model.index(row, 0), flags)
+
+
 # -- messages -----------------------------------------------------------------------------------------------
 
 

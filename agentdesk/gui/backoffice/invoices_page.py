@@ -44,6 +44,7 @@ from agentdesk.gui.backoffice.common import (
     label,
     make_table,
     money,
+    select_rows,
     selected_rows,
 )
 from agentdesk.services import invoices as invoice_service
@@ -366,10 +367,7 @@ class InvoicesPage(BackofficePage):
         keep = {i.id for i in self.selected()}
         self.model.set_rows(rows)
         fit_columns(self.table, stretch_min=120)
-        flags = self.table.selectionModel().SelectionFlag
-        for n, i in enumerate(rows):
-            if i.id in keep:
-                self.table.selectionModel().select(self.model.index(n, 0), flags.Select | flags.Rows)
+        select_rows(self.table, (n for n, i in enumerate(rows) if i.id in keep))
         total = sum((r.gross_total for r in rows), Decimal(0))
         due = sum((r.balance for r in rows), Decimal(0))
         more = " (the newest: narrow the filters for older ones)" if len(rows) >= LIST_LIMIT else ""
