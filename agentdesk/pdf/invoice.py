@@ -24,7 +24,6 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
-    Frame,
     HRFlowable,
     KeepTogether,
     NextPageTemplate,
@@ -89,20 +88,6 @@ def render_invoices_combined(docs: Sequence[InvoiceDocument]) -> bytes:
     return _render(list(docs))
 
 
-def _frame(frame_id: str, body_top: float) -> Frame:
-    return Frame(
-        MARGIN_LEFT,
-        layout.BODY_BOTTOM,
-        CONTENT_WIDTH,
-        top(body_top) - layout.BODY_BOTTOM,
-        id=frame_id,
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
-
-
 class _InvoiceTemplate(BaseDocTemplate):
     """Doc template that knows which invoice each page belongs to (for its header and page numbers)."""
 
@@ -129,12 +114,12 @@ class _InvoiceTemplate(BaseDocTemplate):
             [
                 PageTemplate(
                     id="first",
-                    frames=[_frame("first-body", layout.FIRST_BODY_TOP + _TITLE_HEIGHT)],
+                    frames=[layout.body_frame("first-body", layout.FIRST_BODY_TOP + _TITLE_HEIGHT)],
                     onPage=self._first_page,
                     autoNextPageTemplate="later",
                 ),
                 PageTemplate(
-                    id="later", frames=[_frame("later-body", layout.LATER_BODY_TOP)], onPage=self._later_page
+                    id="later", frames=[layout.body_frame("later-body", layout.LATER_BODY_TOP)], onPage=self._later_page
                 ),
             ]
         )

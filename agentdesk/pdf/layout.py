@@ -21,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Frame
 
 from agentdesk.pdf import formatting as fmt
 from agentdesk.pdf.documents import CompanyLetterhead, Party
@@ -60,6 +61,21 @@ OFFER_EDGE = colors.HexColor("#C58B00")
 def top(distance: float) -> float:
     """Convert a distance from the top edge into ReportLab's bottom-up y coordinate."""
     return PAGE_HEIGHT - distance
+
+
+def body_frame(frame_id: str, body_top: float) -> Frame:
+    """The text column from `body_top` (a distance from the top edge) down to the footer, unpadded."""
+    return Frame(
+        MARGIN_LEFT,
+        BODY_BOTTOM,
+        CONTENT_WIDTH,
+        top(body_top) - BODY_BOTTOM,
+        id=frame_id,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
 
 
 def set_group(canvas: Canvas, index: int) -> None:

@@ -12,7 +12,7 @@ import io
 
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Spacer
+from reportlab.platypus import BaseDocTemplate, Flowable, KeepTogether, PageTemplate, Spacer
 
 from agentdesk.pdf import formatting as fmt
 from agentdesk.pdf import layout
@@ -71,28 +71,15 @@ class _LetterTemplate(BaseDocTemplate):
         )
         self.letter = doc
 
-        def frame(frame_id: str, body_top: float) -> Frame:
-            return Frame(
-                MARGIN_LEFT,
-                layout.BODY_BOTTOM,
-                CONTENT_WIDTH,
-                top(body_top) - layout.BODY_BOTTOM,
-                id=frame_id,
-                leftPadding=0,
-                rightPadding=0,
-                topPadding=0,
-                bottomPadding=0,
-            )
-
         self.addPageTemplates(
             [
                 PageTemplate(
                     id="first",
-                    frames=[frame("first-body", layout.FIRST_BODY_TOP + _SUBJECT_HEIGHT)],
+                    frames=[layout.body_frame("first-body", layout.FIRST_BODY_TOP + _SUBJECT_HEIGHT)],
                     onPage=self._first_page,
                     autoNextPageTemplate="later",
                 ),
-                PageTemplate(id="later", frames=[frame("later-body", layout.LATER_BODY_TOP)], onPage=self._later),
+                PageTemplate(id="later", frames=[layout.body_frame("later-body", layout.LATER_BODY_TOP)], onPage=self._later),
             ]
         )
 
